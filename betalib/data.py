@@ -124,6 +124,14 @@ def load_dataset(
     return ImageDataset(name, images.contiguous(), labels, num_classes)
 
 
+def synthetic_dataset(count: int, in_channels: int, image_size: int, num_classes: int, seed: int = 0) -> ImageDataset:
+    """Return ``count`` random normal images with random labels, for timing runs only."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randn(count, in_channels, image_size, image_size, generator=generator)
+    labels = torch.randint(0, num_classes, (count,), generator=generator)
+    return ImageDataset("synthetic", images, labels, num_classes)
+
+
 def split_halves(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Split indices 0..count-1 at random into two halves (weights, alpha), reproducibly by seed."""
     generator = torch.Generator().manual_seed(seed)

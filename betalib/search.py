@@ -28,7 +28,7 @@ from .data import augment_batch, default_augment, load_dataset, split_halves
 from .genotype import Genotype
 from .history import EpochRecord, SearchResult, write_run
 from .regularizers import DECOUPLED, get_regularizer
-from .supernet import build_supernet, init_alpha
+from .supernet import build_supernet, frozen_weights, init_alpha
 from .unrolled import unrolled_alpha_gradient
 
 logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ def _as_callback(callback):
 class _SearchRun:
     """The state of one search: data, supernet, alpha, optimizers and history."""
 
-    def __init__(self, config: SearchConfig, callbacks, out_dir: Path | None):
+    def __init__(self, config: SearchConfig, callbacks, out_dir: Path | None, dataset=None):
         self.config = config
         self.callbacks = callbacks
         self.out_dir = out_dir
@@ -158,10 +158,11 @@ class _SearchRun:
         self.device = select_device(config.device)
 
         # Data: the whole training set on the device, split into the two halves.
-        dataset = load_dataset(
-            config.dataset, root=config.data_dir, download=config.download,
-            image_size=config.image_size, train_size=config.train_size, seed=config.seed,
-        )
+        if dataset is None:
+            dataset = load_dataset(
+                config.dataset, root=config.data_dir, download=config.download,
+                image_size=config.image_size, train_size=config.train_size, seed=config.seed,
+            )
         if len(dataset) < 2 * config.batch_size:
             raise ValueError(
                 f"batch_size {config.batch_size} is too large for {len(dataset)} training images: "
@@ -177,6 +178,7 @@ class _SearchRun:
         # Supernet weights and alpha, from the seed.
         torch.manual_seed(config.seed)
         self.net = build_supernet(config, dataset.in_channels, dataset.num_classes).to(self.device)
+        self.forward_net = torch.compile(self.net) if config.compile else self.net
         init_generator = torch.Generator().manual_seed(config.seed)
         self.alpha = torch.nn.Parameter(init_alpha(init_generator).to(self.device))
         self.data_generator = torch.Generator().manual_seed(config.seed + 1)
@@ -357,11 +359,11 @@ class _SearchRun:
     def alpha_step(self, alpha_batch, weights_batch, lam, temperature, weight_lr, update_alpha):
         images, labels = alpha_batch
         if not update_alpha:
-            with torch.no_grad():
+            with torch.no_grad(), self.autocast():
                 beta = torch.softmax(self.alpha / temperature, dim=-1)
-                logits = self.net(images, beta)
+                logits = self.forward_net(images, beta)
                 loss = F.cross_entropy(logits, labels)
-            return loss, (logits.argmax(1) == labels).sum()
+            return loss.float(), (logits.argmax(1) == labels).sum()
 
         if self.config.order == 2:
             buffers = [self.weight_optimizer.state.get(p, {}).get("momentum_buffer") for p in self.net.parameters()]
@@ -370,14 +372,17 @@ class _SearchRun:
                 momentum=self.config.weight_momentum, decay=self.config.weight_decay,
                 momentum_buffers=buffers,
             )
-            with torch.no_grad():
-                logits = self.net(images, torch.softmax(self.alpha / temperature, dim=-1))
+            with torch.no_grad(), self.autocast():
+                logits = self.forward_net(images, torch.softmax(self.alpha / temperature, dim=-1))
         else:
-            beta = torch.softmax(self.alpha / temperature, dim=-1)
-            logits = self.net(images, beta)
-            loss = F.cross_entropy(logits, labels)
-            (grad,) = torch.autograd.grad(loss, [self.alpha])
-            loss = loss.detach()
+            # With the weights frozen, the graph keeps only what the gradient of alpha needs.
+            with frozen_weights(self.net):
+                with self.autocast():
+                    beta = torch.softmax(self.alpha / temperature, dim=-1)
+                    logits = self.forward_net(images, beta)
+                    loss = F.cross_entropy(logits, labels)
+                (grad,) = torch.autograd.grad(loss, [self.alpha])
+            loss = loss.detach().float()
 
         # The regularizer enters the gradient, except a decoupled decay applied after the step.
         if lam != 0 and self.config.regularizer not in DECOUPLED:
@@ -397,14 +402,19 @@ class _SearchRun:
 
     def weight_step(self, weights_batch, temperature):
         images, labels = weights_batch
-        beta = torch.softmax(self.alpha.detach() / temperature, dim=-1)
-        logits = self.net(images, beta)
-        loss = F.cross_entropy(logits, labels)
+        with self.autocast():
+            beta = torch.softmax(self.alpha.detach() / temperature, dim=-1)
+            logits = self.forward_net(images, beta)
+            loss = F.cross_entropy(logits, labels)
         self.weight_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
         self.weight_optimizer.step()
-        return loss.detach(), (logits.detach().argmax(1) == labels).sum()
+        return loss.detach().float(), (logits.detach().argmax(1) == labels).sum()
+
+    def autocast(self):
+        """Return the bfloat16 autocast context when ``precision`` is ``bf16``, else a no-op one."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bf16")
 
     def check_finite(self, epoch, step, losses):
         problem = None

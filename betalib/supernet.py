@@ -10,6 +10,8 @@ owns only the weights: the two parameter groups of DARTS stay disjoint by constr
 This is the plain reference against which the fast path is checked.
 """
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -115,3 +117,21 @@ def build_supernet(config, in_channels: int, num_classes: int) -> nn.Module:
 
     fast = FastSupernet(config.channels, config.cells_per_stage, in_channels, num_classes)
     return copy_plain_weights(fast, plain)
+
+
+@contextmanager
+def frozen_weights(net: nn.Module):
+    """Turn off ``requires_grad`` of the weights of ``net`` inside the block.
+
+    In the alpha step only the gradient of alpha is needed; with the weights frozen,
+    autograd neither records the stem nor saves the inputs of convolutions for their
+    weight gradients.
+    """
+    parameters = [p for p in net.parameters() if p.requires_grad]
+    for parameter in parameters:
+        parameter.requires_grad_(False)
+    try:
+        yield net
+    finally:
+        for parameter in parameters:
+            parameter.requires_grad_(True)

@@ -55,7 +55,8 @@ def test_outputs_and_gradients_match_plain(mode, seed):
     assert torch.allclose(grads_plain[0], grads_fast[0], rtol=1e-4, atol=1e-5)
     expected = plain_gradient_as_fast(plain, fast, grads_plain[1:])
     for got, want in zip(grads_fast[1:], expected):
-        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5)
+        # float32 sums in another order: compare relative to the gradient's size.
+        assert (got - want).norm() <= 1e-5 * want.norm() + 1e-6
 
 
 def test_running_statistics_match_after_training_forward():
