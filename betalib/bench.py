@@ -62,7 +62,7 @@ def resolve_configuration(name: str) -> dict:
 
 
 def measure(name: str, path: str, device: str = "cpu", threads: int | None = None, warmup: int = 2,
-            iterations: int = 5, precision: str = "fp32", compile: bool = False) -> dict:
+            iterations: int = 5, precision: str = "fp32", compile: bool = False, profile: bool = False) -> dict:
     """Time ``iterations`` iterations after ``warmup`` in this process; return the figures."""
     import torch
 
@@ -101,6 +101,14 @@ def measure(name: str, path: str, device: str = "cpu", threads: int | None = Non
         _synchronize(run.device)
         seconds.append(time.perf_counter() - started)
 
+    profile_table = None
+    if profile:
+        from torch.profiler import profile as torch_profile
+
+        with torch_profile() as profiler:
+            iteration(0)
+        profile_table = profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=10)
+
     if run.device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
@@ -112,7 +120,7 @@ def measure(name: str, path: str, device: str = "cpu", threads: int | None = Non
         "configuration": name, "path": path, "device": str(run.device), "threads": torch.get_num_threads(),
         "precision": precision, "compile": compile, "iterations": iterations, "warmup": warmup,
         "median_s": median, "min_s": min(seconds), "max_s": max(seconds), "peak_mb": peak_mb,
-        "steps_per_epoch": steps, "epochs": settings["epochs"],
+        "steps_per_epoch": steps, "epochs": settings["epochs"], "profile": profile_table,
         "epoch_s": median * steps, "search_s": median * steps * settings["epochs"],
         "shape": f"{settings['in_channels']}x{settings['image_size']}x{settings['image_size']}, "
                  f"C={settings['channels']}, N={settings['cells_per_stage']}, batch {batch}",
@@ -218,6 +226,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--iterations", type=int, default=5, help="timed iterations (default 5)")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="bf16: bfloat16 autocast")
     parser.add_argument("--compile", action="store_true", help="torch.compile the supernet first")
+    parser.add_argument("--profile", action="store_true", help="also print torch.profiler's top operators of one iteration")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -238,12 +247,16 @@ def run_command(args) -> int:
         return 2
 
     rows = run_benchmark(configurations, paths, device=args.device, threads=args.threads, warmup=args.warmup,
-                         iterations=args.iterations, precision=args.precision, compile=args.compile)
+                         iterations=args.iterations, precision=args.precision, compile=args.compile,
+                         profile=args.profile)
     if args.json:
         print(json.dumps({"machine": machine_description(rows), "command": " ".join(sys.argv), "rows": rows}, indent=1))
     else:
         print(f"machine: {machine_description(rows)}")
         print(format_table(rows))
+        for row in rows:
+            if row.get("profile"):
+                print(f"\nprofile of one iteration, {row['configuration']}, {row['path']} supernet:\n{row['profile']}")
     return 0
 
 

@@ -40,39 +40,35 @@ class ScaledBatchNormFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, scales, running_mean, running_var, training, momentum, eps):
-        channels = z.shape[1]
-        if training:
-            var, mean = torch.var_mean(z, dim=(0, 2, 3), correction=0)
-            count = z.numel() // channels
-            running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
-            running_var.mul_(1 - momentum).add_(var * (count / max(count - 1, 1)), alpha=momentum)
-        else:
-            mean, var = running_mean.clone(), running_var.clone()
-        ctx.save_for_backward(z, scales, mean, var)
+        """Normalise ``z`` per channel and weight each edge's slice by its entry of ``scales``."""
+        # The native kernel normalises, updates the running statistics and returns the
+        # batch mean and inverse standard deviation that the backward pass needs.
+        out, mean, invstd = torch.native_batch_norm(z, None, None, running_mean, running_var, training, momentum, eps)
+        ctx.save_for_backward(z, scales, running_mean, running_var, mean, invstd)
         ctx.training, ctx.eps = training, eps
-        xhat = F.batch_norm(z, mean, var, training=False, eps=eps)
-        return _group(xhat, scales.shape[0]) * scales.view(1, -1, 1, 1, 1)
+        return _group(out, scales.shape[0]) * scales.view(1, -1, 1, 1, 1)
 
     @staticmethod
     def backward(ctx, grad):
-        z, scales, mean, var = ctx.saved_tensors
+        """Return the gradients of ``z`` and ``scales``, recomputing the normalised values."""
+        z, scales, running_mean, running_var, mean, invstd = ctx.saved_tensors
         groups = scales.shape[0]
-        xhat = _group(F.batch_norm(z, mean, var, training=False, eps=ctx.eps), groups)
-        invstd = torch.rsqrt(var + ctx.eps).view(1, groups, -1, 1, 1)
-        grad_xhat = grad * xhat
 
-        grad_scales = grad_xhat.sum(dim=(0, 2, 3, 4)) if ctx.needs_input_grad[1] else None
+        grad_scales = None
+        if ctx.needs_input_grad[1]:
+            if ctx.training:
+                xhat = (z - mean.view(1, -1, 1, 1)) * invstd.view(1, -1, 1, 1)
+            else:
+                xhat = F.batch_norm(z, running_mean, running_var, training=False, eps=ctx.eps)
+            grad_scales = (grad * _group(xhat, groups)).sum(dim=(0, 2, 3, 4))
+
         grad_z = None
         if ctx.needs_input_grad[0]:
-            scale = scales.view(1, groups, 1, 1, 1) * invstd
-            if ctx.training:
-                # The BatchNorm backward: remove the mean of the gradient and its projection on xhat.
-                mean_grad = grad.mean(dim=(0, 3, 4), keepdim=True)
-                mean_grad_xhat = grad_xhat.mean(dim=(0, 3, 4), keepdim=True)
-                grad_z = (grad - mean_grad - xhat * mean_grad_xhat) * scale
-            else:
-                grad_z = grad * scale
-            grad_z = grad_z.flatten(1, 2)
+            grad_out = (grad * scales.view(1, -1, 1, 1, 1)).flatten(1, 2)
+            grad_z = torch.ops.aten.native_batch_norm_backward(
+                grad_out, z, None, running_mean, running_var, mean, invstd, ctx.training, ctx.eps,
+                [True, False, False],
+            )[0]
         return grad_z, grad_scales, None, None, None, None, None
 
 
