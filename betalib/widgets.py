@@ -199,8 +199,10 @@ class LiveSearch:
                                                           description="temperature", style=wide)
         self.epochs_control = widgets.IntSlider(value=epochs, min=1, max=50, description="epochs", style=wide)
         self.seed_control = widgets.IntText(value=seed, description="seed", style=wide)
-        self.run_button = widgets.Button(description="Run", button_style="success", icon="play")
-        self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
+        # NOTE: no icons: the saved widget state of the static book would then need the
+        # Font Awesome files, which the HTML manager looks for beside the page.
+        self.run_button = widgets.Button(description="Run", button_style="success")
+        self.stop_button = widgets.Button(description="Stop", button_style="danger", disabled=True)
         self.run_button.on_click(lambda button: self.run())
         self.stop_button.on_click(lambda button: self.stop())
         self.status = widgets.HTML("Set the controls and press Run.")
