@@ -68,24 +68,24 @@ def add_search_command(subparsers) -> None:
     search.add_argument("--dataset", choices=DATASETS, help=f"training data (default {defaults.dataset})")
     search.add_argument("--data-dir", help="folder holding the dataset's files (default: $BETALIB_DATA, then the usual places)")
     search.add_argument("--download", action="store_true", default=None, help="download CIFAR-10/100 if missing")
-    search.add_argument("--image-size", type=_positive_int("--image-size"), help="resize images to this many pixels per side")
-    search.add_argument("--train-size", type=_positive_int("--train-size"), help="use this many training images, both halves together")
+    search.add_argument("--image-size", type=positive_int, help="resize images to this many pixels per side")
+    search.add_argument("--train-size", type=positive_int, help="use this many training images, both halves together")
     search.add_argument("--regularizer", choices=tuple(REGULARIZERS), help=f"architecture regularizer (default {defaults.regularizer})")
     search.add_argument("--lam", type=_schedule("--lam"), help=f"lambda schedule: '25' constant, '0-50' rising, '25-0' falling (default {defaults.lam})")
     search.add_argument("--temperature", type=_schedule("--temperature", positive=True), help="softmax temperature schedule, same forms as --lam (default 1)")
-    search.add_argument("--epochs", type=_positive_int("--epochs"), help=f"number of epochs (default {defaults.epochs})")
+    search.add_argument("--epochs", type=positive_int, help=f"number of epochs (default {defaults.epochs})")
     search.add_argument("--seed", type=int, help="random seed of weights, alpha, split and batches (default 0)")
-    search.add_argument("--channels", type=_positive_int("--channels"), help=f"initial channels C (default {defaults.channels})")
-    search.add_argument("--cells-per-stage", type=_positive_int("--cells-per-stage"), help=f"search cells per stage N (default {defaults.cells_per_stage})")
-    search.add_argument("--batch-size", type=_positive_int("--batch-size"), help=f"images per batch in each step (default {defaults.batch_size})")
+    search.add_argument("--channels", type=positive_int, help=f"initial channels C (default {defaults.channels})")
+    search.add_argument("--cells-per-stage", type=positive_int, help=f"search cells per stage N (default {defaults.cells_per_stage})")
+    search.add_argument("--batch-size", type=positive_int, help=f"images per batch in each step (default {defaults.batch_size})")
     search.add_argument("--order", type=int, choices=(1, 2), help="1: first-order DARTS (default); 2: second-order, unrolled")
     search.add_argument("--alpha-optimizer", choices=("adam", "sgd"), help="optimizer of alpha (default adam)")
     search.add_argument("--alpha-lr", type=_nonnegative_float("--alpha-lr"), help="learning rate of alpha (default 3e-4)")
     search.add_argument("--alpha-weight-decay", type=_nonnegative_float("--alpha-weight-decay"), help="the alpha optimizer's own coupled weight decay (default 1e-3; 0 for none)")
     search.add_argument("--freeze-alpha-epoch", type=_nonnegative_int("--freeze-alpha-epoch"), help="stop updating alpha from this epoch index on")
-    search.add_argument("--steps-per-epoch", type=_positive_int("--steps-per-epoch"), help="at most this many iterations per epoch")
+    search.add_argument("--steps-per-epoch", type=positive_int, help="at most this many iterations per epoch")
     search.add_argument("--device", choices=DEVICES, help="where to run: auto picks CUDA, then Apple MPS, then the CPU")
-    search.add_argument("--threads", type=_positive_int("--threads"), help="CPU threads for PyTorch")
+    search.add_argument("--threads", type=positive_int, help="CPU threads for PyTorch")
     search.add_argument("--plain", action="store_true", help="run the plain reference supernet instead of the fast one")
     search.add_argument("--benchmark", help="NAS-Bench-201 file, folder or table: record the benchmark accuracy of each epoch's cell")
     search.add_argument("--out", help="folder for run.json and checkpoint.pt")
@@ -145,18 +145,15 @@ def _fail(command: str, message: str, status: int = 2) -> int:
     return status
 
 
-def _positive_int(option):
-    def convert(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a positive integer") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a positive integer")
-        return value
-
-    convert.__name__ = option
-    return convert
+def positive_int(text: str) -> int:
+    """Convert an option's text to an integer of at least 1, or raise argparse's error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a positive integer")
+    return value
 
 
 def _nonnegative_int(option):

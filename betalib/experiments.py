@@ -46,6 +46,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .cli import positive_int
 from .config import PRESETS, SearchConfig
 
 logger = logging.getLogger(__name__)
@@ -464,7 +465,7 @@ def register(subparsers) -> None:
     run = commands.add_parser("run", help="run a grid, skipping finished runs and resuming unfinished ones")
     run.add_argument("grid", help=f"grid file (.toml or .json) or preset: {', '.join(GRID_PRESETS)}")
     run.add_argument("--out", required=True, help="folder for grid.json and one subfolder per run")
-    run.add_argument("--jobs", type=_positive_int, default=1, help="searches at a time, each in its own process (default 1)")
+    run.add_argument("--jobs", type=positive_int, default=1, help="searches at a time, each in its own process (default 1)")
     run.add_argument("--no-benchmark", action="store_true", help="do not look cells up in the grid's benchmark")
     run.add_argument("--dry-run", action="store_true", help="list the runs and what would happen to each, and stop")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -472,32 +473,20 @@ def register(subparsers) -> None:
 
     report = commands.add_parser("report", help="print the tables of a run folder or a results record")
     report.add_argument("source", help="folder given to 'experiment run --out', or a record written by 'experiment record'")
-    report.add_argument("--last", type=_positive_int, default=None, help="epochs averaged for the last-epochs columns (default 3)")
+    report.add_argument("--last", type=positive_int, default=None, help="epochs averaged for the last-epochs columns (default 3)")
     report.add_argument("--json", action="store_true", help="print the tables as JSON")
     report.set_defaults(func=_report_command)
 
     record = commands.add_parser("record", help="write a small JSON record of a run folder, for results/")
     record.add_argument("source", help="folder given to 'experiment run --out'")
     record.add_argument("--to", required=True, help="path of the JSON record to write")
-    record.add_argument("--last", type=_positive_int, default=None, help="epochs averaged for the last-epochs columns (default 3)")
+    record.add_argument("--last", type=positive_int, default=None, help="epochs averaged for the last-epochs columns (default 3)")
     record.set_defaults(func=_record_command)
 
 
 def _usage(parser) -> int:
     parser.print_help()
     return 2
-
-
-def _positive_int(text):
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a positive integer")
-    return value
 
 
 def _fail(message: str, status: int = 2) -> int:
