@@ -25,8 +25,8 @@ import time
 
 logger = logging.getLogger(__name__)
 
-# The shape of each configuration's search; the paper's is the official CIFAR-10 search:
-# 25,000 images per half at batch 64 give 390 iterations per epoch, over 50 epochs.
+# The shape of each configuration's search. "paper" is the official CIFAR-10 search of
+# beta-DARTS: 25,000 images per half at batch 64 give 390 iterations per epoch, 50 epochs.
 CONFIGURATIONS = {
     "paper": dict(dataset="cifar10", in_channels=3, image_size=32, num_classes=10, channels=16,
                   cells_per_stage=5, batch_size=64, images_per_half=25000, epochs=50),

@@ -80,9 +80,9 @@ def add_search_command(subparsers) -> None:
     search.add_argument("--batch-size", type=positive_int, help=f"images per batch in each step (default {defaults.batch_size})")
     search.add_argument("--order", type=int, choices=(1, 2), help="1: first-order DARTS (default); 2: second-order, unrolled")
     search.add_argument("--alpha-optimizer", choices=("adam", "sgd"), help="optimizer of alpha (default adam)")
-    search.add_argument("--alpha-lr", type=_nonnegative_float("--alpha-lr"), help="learning rate of alpha (default 3e-4)")
-    search.add_argument("--alpha-weight-decay", type=_nonnegative_float("--alpha-weight-decay"), help="the alpha optimizer's own coupled weight decay (default 1e-3; 0 for none)")
-    search.add_argument("--freeze-alpha-epoch", type=_nonnegative_int("--freeze-alpha-epoch"), help="stop updating alpha from this epoch index on")
+    search.add_argument("--alpha-lr", type=nonnegative_float, help="learning rate of alpha (default 3e-4)")
+    search.add_argument("--alpha-weight-decay", type=nonnegative_float, help="the alpha optimizer's own coupled weight decay (default 1e-3; 0 for none)")
+    search.add_argument("--freeze-alpha-epoch", type=nonnegative_int, help="stop updating alpha from this epoch index on")
     search.add_argument("--steps-per-epoch", type=positive_int, help="at most this many iterations per epoch")
     search.add_argument("--device", choices=DEVICES, help="where to run: auto picks CUDA, then Apple MPS, then the CPU")
     search.add_argument("--threads", type=positive_int, help="CPU threads for PyTorch")
@@ -147,41 +147,33 @@ def _fail(command: str, message: str, status: int = 2) -> int:
 
 def positive_int(text: str) -> int:
     """Convert an option's text to an integer of at least 1, or raise argparse's error."""
+    return _integer_at_least(text, 1, "a positive integer")
+
+
+def nonnegative_int(text: str) -> int:
+    """Convert an option's text to an integer of at least 0, or raise argparse's error."""
+    return _integer_at_least(text, 0, "an integer of at least 0")
+
+
+def nonnegative_float(text: str) -> float:
+    """Convert an option's text to a finite number of at least 0, or raise argparse's error."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a positive integer")
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a number of at least 0") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a finite number of at least 0")
     return value
 
 
-def _nonnegative_int(option):
-    def convert(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: give an integer of at least 0") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: give an integer of at least 0")
-        return value
-
-    convert.__name__ = option
-    return convert
-
-
-def _nonnegative_float(option):
-    def convert(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a number of at least 0") from None
-        if not value >= 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: give a finite number of at least 0")
-        return value
-
-    convert.__name__ = option
-    return convert
+def _integer_at_least(text: str, minimum: int, expected: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give {expected}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: give {expected}")
+    return value
 
 
 def _schedule(option, positive=False):

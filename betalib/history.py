@@ -1,6 +1,6 @@
 """The record of a search: one entry per epoch, the final result, and ``run.json``.
 
-An entry holds what the beta-DARTS paper and its book chapters plot over a search:
+An entry contains what the beta-DARTS paper and its book chapters plot over a search:
 lambda and the temperature of the epoch, alpha and beta (edges x operations, after
 the epoch's last step), the derived genotype, the supernet's losses and accuracies,
 ``||beta||`` per edge, how many edges ``skip_connect`` and ``none`` win, timings, and
@@ -24,7 +24,7 @@ RUN_FILE = "run.json"
 
 @dataclass
 class EpochRecord:
-    """What one epoch of search ended with. Accuracies are fractions in [0, 1]."""
+    """The state at the end of one epoch of search. Accuracies are fractions in [0, 1]."""
 
     epoch: int
     lam: float
@@ -50,7 +50,7 @@ class EpochRecord:
 
 @dataclass
 class SearchResult:
-    """What ``search`` returns: the final genotype, alpha and beta, and the history."""
+    """The return value of ``search``: the final genotype, alpha and beta, and the history."""
 
     config: object
     genotype: object

@@ -41,8 +41,11 @@ class StopSearch(Exception):
 
 
 class SearchDivergedError(RuntimeError):
-    """A loss or alpha became NaN or infinite. ``result`` holds the history up to the last
-    good epoch and ``checkpoint`` the path of its checkpoint, or None without an output folder."""
+    """A loss or alpha became NaN or infinite.
+
+    ``result`` contains the history up to the last good epoch. ``checkpoint`` is the path
+    of that epoch's checkpoint, or None when the search has no output folder.
+    """
 
     def __init__(self, message, result=None, checkpoint=None):
         super().__init__(message)

@@ -107,7 +107,7 @@ def count_parameters(module: nn.Module) -> int:
 
 
 def build_supernet(config, in_channels: int, num_classes: int) -> nn.Module:
-    """Build the supernet that ``config`` asks for: the fused fast path or the plain reference."""
+    """Build the supernet that ``config.fast`` selects: the fused fast path or the plain reference."""
     plain = Supernet(config.channels, config.cells_per_stage, in_channels, num_classes)
     if not config.fast:
         return plain
@@ -123,9 +123,8 @@ def build_supernet(config, in_channels: int, num_classes: int) -> nn.Module:
 def frozen_weights(net: nn.Module):
     """Turn off ``requires_grad`` of the weights of ``net`` inside the block.
 
-    In the alpha step only the gradient of alpha is needed; with the weights frozen,
-    autograd neither records the stem nor saves the inputs of convolutions for their
-    weight gradients.
+    The alpha step needs only the gradient of alpha. With the weights frozen, autograd
+    neither records the stem nor saves the inputs of convolutions for weight gradients.
     """
     parameters = [p for p in net.parameters() if p.requires_grad]
     for parameter in parameters:
