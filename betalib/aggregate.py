@@ -9,6 +9,8 @@ epoch they give beta, the statistics of alpha, ``||beta||`` and the skip quantit
 Edge counts are taken twice: from the final alpha (the argmax that derives the cell)
 and from beta averaged over the last ``LAST_EPOCHS`` epochs, because the winning
 operation of an edge often flips from one epoch to the next in small searches.
+A run counts as collapsed when at least ``COLLAPSE_EDGES`` of its six edges are on
+``skip_connect`` or ``none``; the tables count such runs per cell, once per way of counting.
 Means are over seeds, standard deviations are sample values over seeds (ddof 1,
 NaN for a single run), and ``n`` is the number of finished runs a cell rests on.
 """
@@ -31,6 +33,7 @@ from .history import RUN_FILE
 from .space import OPERATIONS
 
 LAST_EPOCHS = 3
+COLLAPSE_EDGES = 3  # edges on skip_connect or none from which a cell counts as collapsed
 BENCHMARK_COLUMNS = ("cifar10_test", "cifar100_test", "imagenet16_120_test")
 RECORD_FORMAT = 1
 DIGITS = 5  # decimals kept for floats in records
@@ -206,6 +209,9 @@ def cell_table(runs: list[dict]) -> pd.DataFrame:
     table = grouped[values].agg(["mean", "std"])
     table.columns = [f"{value}_{statistic}" for value, statistic in table.columns]
     table.insert(0, "n", grouped.size())
+    for suffix in ("", "_last"):
+        collapsed = frame[f"n_skip{suffix}"] + frame[f"n_none{suffix}"] >= COLLAPSE_EDGES
+        table[f"collapsed{suffix}"] = collapsed.groupby(frame["cell"], sort=False).sum().astype(int)
     return table.reset_index()
 
 
@@ -239,9 +245,13 @@ def format_cell_table(table: pd.DataFrame) -> str:
 def readable_cell_table(table: pd.DataFrame) -> pd.DataFrame:
     """Return a cell table with short column names and each value as 'mean ± std' text.
 
-    Accuracies are in percent, and columns without any value are left out.
+    Accuracies are in percent, and columns without any value are left out. ``collapsed``
+    and ``collapsed_last`` read "k/n": k of the cell's n runs collapsed.
     """
     readable = pd.DataFrame({"cell": table["cell"], "n": table["n"]})
+    if "collapsed" in table:
+        readable["collapsed"] = [f"{c}/{n}" for c, n in zip(table["collapsed"], table["n"])]
+        readable["collapsed_last"] = [f"{c}/{n}" for c, n in zip(table["collapsed_last"], table["n"])]
     columns = {"skip": "n_skip", "none": "n_none", "skip_last": "n_skip_last", "none_last": "n_none_last",
                "supernet_acc": "supernet_valid_acc", "c10_test": "cifar10_test", "c100_test": "cifar100_test",
                "in16_test": "imagenet16_120_test", "seconds": "seconds"}
@@ -357,6 +367,6 @@ def load_records(folder) -> dict[str, ExperimentRecord]:
     return {path.stem: load_record(path) for path in sorted(folder.glob("*.json"))}
 
 
-__all__ = ["LAST_EPOCHS", "ExperimentRecord", "alpha_steps", "build_record", "cell_table", "edge_counts",
+__all__ = ["COLLAPSE_EDGES", "LAST_EPOCHS", "ExperimentRecord", "alpha_steps", "build_record", "cell_table", "edge_counts",
            "epoch_table", "format_cell_table", "load_record", "load_records", "readable_cell_table",
            "settling_epoch", "summarize_run"]

@@ -6,7 +6,8 @@ import statistics
 import numpy as np
 import pytest
 
-from betalib.aggregate import alpha_steps, build_record, edge_counts, load_record, public_config
+from betalib.aggregate import (alpha_steps, build_record, cell_table, edge_counts, load_record, public_config,
+                               readable_cell_table)
 from betalib.cli import main
 from betalib.config import SearchConfig
 from betalib.experiments import GRID_PRESETS, GridError, load_grid, run_grid
@@ -66,12 +67,15 @@ def test_grid_report_matches_runs(grid_run, capsys):
         accuracies = [run["history"][-1]["valid_acc"] for run in runs]
         last_beta = [np.mean([entry["beta"] for entry in run["history"][-3:]], axis=0) for run in runs]
         skips_last = [np.argmax(beta, axis=1).tolist().count(1) for beta in last_beta]
+        nones_last = [np.argmax(beta, axis=1).tolist().count(0) for beta in last_beta]
         assert row["n_skip_mean"] == pytest.approx(statistics.mean(skips))
         assert row["n_skip_std"] == pytest.approx(statistics.stdev(skips))
         assert row["n_none_mean"] == pytest.approx(statistics.mean(nones))
         assert row["n_skip_last_mean"] == pytest.approx(statistics.mean(skips_last))
         assert row["supernet_valid_acc_mean"] == pytest.approx(statistics.mean(accuracies), abs=1e-5)
         assert row["supernet_valid_acc_std"] == pytest.approx(statistics.stdev(accuracies), abs=1e-5)
+        assert row["collapsed"] == sum(s + n >= 3 for s, n in zip(skips, nones))
+        assert row["collapsed_last"] == sum(s + n >= 3 for s, n in zip(skips_last, nones_last))
 
 
 def test_grid_rerun_skips_finished(grid_run, capsys):
@@ -214,3 +218,19 @@ def test_settling_epoch_finds_last_big_step():
     assert settling_epoch([1.0, 0.5, 0.05, 0.2, 0.01, 0.01]) == 4
     assert settling_epoch([1.0, 0.05, 0.01]) == 1
     assert settling_epoch([0.1, 0.2, 0.3]) is None
+
+
+def test_cell_table_counts_collapsed_runs():
+    def run(cell, skip, none, skip_last, none_last):
+        return {"cell": cell, "n_skip": skip, "n_none": none, "n_skip_last": skip_last, "n_none_last": none_last,
+                "supernet_valid_acc": 0.5, "cifar10_test": None, "cifar100_test": None,
+                "imagenet16_120_test": None, "seconds": 1.0}
+
+    runs = [run("darts", 2, 1, 2, 0), run("darts", 3, 0, 1, 1), run("darts", 2, 0, 6, 0),
+            run("beta", 1, 1, 1, 1), run("beta", 0, 2, 0, 0)]
+    table = cell_table(runs).set_index("cell")
+
+    assert table.loc["darts", "collapsed"] == 2
+    assert table.loc["darts", "collapsed_last"] == 1
+    assert table.loc["beta", "collapsed"] == 0
+    assert readable_cell_table(cell_table(runs))["collapsed"].tolist() == ["2/3", "0/2"]
