@@ -305,12 +305,17 @@ def build_record(folder, last: int = LAST_EPOCHS) -> dict:
 
 
 def _git_commit() -> dict:
+    """Return the checked-out commit and whether the library differs from it.
+
+    Only ``betalib/`` and ``pyproject.toml`` are compared, because they decide what the
+    searches compute; the records being written are not part of that.
+    """
     def git(*arguments):
         completed = subprocess.run(["git", *arguments], capture_output=True, text=True, check=False,
                                    cwd=Path(__file__).resolve().parent)
         return completed.stdout.strip() if completed.returncode == 0 else None
 
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)betalib", ":(top)pyproject.toml")
     return {"head": git("rev-parse", "HEAD"), "uncommitted_changes": bool(status) if status is not None else None}
 
 
