@@ -308,7 +308,7 @@ def _git_commit() -> dict:
     """Return the checked-out commit and whether the library differs from it.
 
     Only ``betalib/`` and ``pyproject.toml`` are compared, because they decide what the
-    searches compute; the records being written are not part of that.
+    searches compute. The records being written are not part of that.
     """
     def git(*arguments):
         completed = subprocess.run(["git", *arguments], capture_output=True, text=True, check=False,

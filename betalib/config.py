@@ -157,8 +157,8 @@ PRESETS: dict[str, dict] = {
     # The CPU-scale search of the results page, about half a minute on one thread.
     # Fashion-MNIST at 8x8 with 4,000 training images gives 31 steps per epoch. Three cells
     # per stage favor skip connections more than one or two do. Its 8 epochs make 248 alpha
-    # steps against the paper's 19,550, so the alpha learning rate is 3e-3, ten times the
-    # official one. The `preset-screen` grid holds the candidates it was chosen from.
+    # steps against the 19,500 of the paper preset, so the alpha learning rate is 3e-3, ten
+    # times the official one. The `preset-screen` grid contains the candidates it was chosen from.
     "collapse": dict(dataset="fashion-mnist", image_size=8, train_size=4000, channels=8, cells_per_stage=3,
                      epochs=8, alpha_lr=3e-3),
 }
