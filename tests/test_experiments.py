@@ -9,7 +9,7 @@ import pytest
 from betalib.aggregate import (alpha_steps, build_record, cell_table, edge_counts, load_record, public_config,
                                readable_cell_table)
 from betalib.cli import main
-from betalib.config import SearchConfig
+from betalib.config import PRESETS, SearchConfig
 from betalib.experiments import GRID_PRESETS, GridError, load_grid, run_grid
 from betalib.search import StopSearch, search
 
@@ -179,6 +179,16 @@ def test_grid_presets_are_valid():
     for name in GRID_PRESETS:
         grid = load_grid(name, benchmark=False)
         assert len(grid.runs) == len(grid.cells) * len(grid.definition["seeds"])
+
+
+def test_collapse_preset_is_screened_candidate():
+    collapse = SearchConfig(**PRESETS["collapse"]).to_dict()
+    screened = [run.config for run in load_grid("preset-screen", benchmark=False).runs]
+    keys = [key for key in collapse if key not in ("seed", "regularizer", "lam", "benchmark", "progress", "threads")]
+
+    matches = {run["regularizer"] for run in screened if all(run[key] == collapse[key] for key in keys)}
+
+    assert matches == {"none", "beta"}
 
 
 def test_alpha_steps_ignore_edge_shift():
