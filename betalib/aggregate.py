@@ -249,9 +249,9 @@ def readable_cell_table(table: pd.DataFrame) -> pd.DataFrame:
     and ``collapsed_last`` read "k/n": k of the cell's n runs collapsed.
     """
     readable = pd.DataFrame({"cell": table["cell"], "n": table["n"]})
-    if "collapsed" in table:
-        readable["collapsed"] = [f"{c}/{n}" for c, n in zip(table["collapsed"], table["n"])]
-        readable["collapsed_last"] = [f"{c}/{n}" for c, n in zip(table["collapsed_last"], table["n"])]
+    for column in ("collapsed", "collapsed_last"):
+        if column in table:
+            readable[column] = [f"{count}/{n}" for count, n in zip(table[column], table["n"])]
     columns = {"skip": "n_skip", "none": "n_none", "skip_last": "n_skip_last", "none_last": "n_none_last",
                "supernet_acc": "supernet_valid_acc", "c10_test": "cifar10_test", "c100_test": "cifar100_test",
                "in16_test": "imagenet16_120_test", "seconds": "seconds"}
